@@ -1,0 +1,3 @@
+module github.com/example/workerpool
+
+go 1.25
