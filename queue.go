@@ -1,0 +1,137 @@
+package workerpool
+
+import (
+	"math/bits"
+	"time"
+)
+
+// An orderKey ranks a waiting task: a higher class first, then a higher
+// 128-bit rank, then the lower sequence number (first in, first out).
+//
+// Without aging the rank is the priority. With aging, a task's effective
+// priority at time now is prio + (now-enq)/d. Every waiting task ages at the
+// same rate, so comparing prio_a + (now-enq_a)/d with prio_b + (now-enq_b)/d
+// is comparing prio_a*d - enq_a with prio_b*d - enq_b: a key fixed at
+// enqueue time, and the heap never needs a rescan. The product needs up to
+// 127 bits, so the rank is 128 bits wide and never overflows. Critical tasks
+// do not age and sit in a higher class that no aged task reaches.
+type orderKey struct {
+	class uint8
+	hi    int64
+	lo    uint64
+	seq   uint64
+}
+
+// makeKey builds the key of a task with priority pr, enqueued at enq
+// nanoseconds since the pool's start, under aging step d (0 means no aging).
+func makeKey(pr Priority, enq int64, d time.Duration, seq uint64) orderKey {
+	p := int64(pr)
+	if d <= 0 {
+		return orderKey{hi: p >> 63, lo: uint64(p), seq: seq}
+	}
+	if pr >= PriorityCritical {
+		return orderKey{class: 1, hi: p >> 63, lo: uint64(p), seq: seq}
+	}
+	mag := uint64(p)
+	if p < 0 {
+		mag = -mag
+	}
+	hi, lo := bits.Mul64(mag, uint64(d))
+	if p < 0 {
+		lo = -lo
+		hi = ^hi
+		if lo == 0 {
+			hi++
+		}
+	}
+	lo, borrow := bits.Sub64(lo, uint64(enq), 0)
+	hi -= borrow
+	return orderKey{hi: int64(hi), lo: lo, seq: seq}
+}
+
+// before reports whether a starts before b.
+func (a *orderKey) before(b *orderKey) bool {
+	if a.class != b.class {
+		return a.class > b.class
+	}
+	if a.hi != b.hi {
+		return a.hi > b.hi
+	}
+	if a.lo != b.lo {
+		return a.lo > b.lo
+	}
+	return a.seq < b.seq
+}
+
+// A taskHeap is a binary heap of tasks, first to start at the root. Each
+// task keeps its index so that a cancelled task leaves in O(log n). It is
+// written out rather than built on container/heap, whose interface boxes
+// every push and pop.
+type taskHeap []*Task
+
+func (h taskHeap) less(i, j int) bool { return h[i].key.before(&h[j].key) }
+
+func (h taskHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *taskHeap) push(t *Task) {
+	t.index = len(*h)
+	*h = append(*h, t)
+	h.up(t.index)
+}
+
+// pop removes and returns the first task; the heap must not be empty.
+func (h *taskHeap) pop() *Task {
+	return h.remove(0)
+}
+
+// remove removes and returns the task at index i.
+func (h *taskHeap) remove(i int) *Task {
+	old := *h
+	n := len(old) - 1
+	t := old[i]
+	if i != n {
+		old.swap(i, n)
+		if !old[:n].down(i) {
+			old[:n].up(i)
+		}
+	}
+	old[n] = nil
+	*h = old[:n]
+	t.index = -1
+	return t
+}
+
+func (h taskHeap) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			return
+		}
+		h.swap(i, parent)
+		i = parent
+	}
+}
+
+// down moves the task at i towards the leaves; it reports whether it moved.
+func (h taskHeap) down(i int) bool {
+	start := i
+	for {
+		child := 2*i + 1
+		if child >= len(h) {
+			break
+		}
+		if r := child + 1; r < len(h) && h.less(r, child) {
+			child = r
+		}
+		if !h.less(child, i) {
+			break
+		}
+		h.swap(i, child)
+		i = child
+	}
+	return i > start
+}
