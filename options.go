@@ -122,6 +122,26 @@ func WithAging(d time.Duration) Option {
 	}
 }
 
+// WithWorkerDepth lets each worker hold up to d tasks: the one it runs and
+// d-1 prefetched into a small local queue, like a message broker's
+// prefetch. The balancer places each new task on the least-loaded worker
+// below its depth, and an idle worker steals from the most-loaded one, so no
+// task waits while a worker is idle. Prefetched tasks count as Queued and
+// within WithQueueSize. The cost is bounded but real: a prefetched task can
+// wait behind up to d-1 tasks already placed on its worker even when another
+// worker frees up first and takes lower-priority work from the shared
+// queue. The default, 1, turns prefetch off and keeps the exact priority
+// order; d < 1 is an error.
+func WithWorkerDepth(d int) Option {
+	return func(c *config) {
+		if d < 1 {
+			c.invalid("WithWorkerDepth", d, "want at least 1")
+			return
+		}
+		c.depth = d
+	}
+}
+
 // validate checks what no single option can: the options together.
 func (c *config) validate() error {
 	if !c.maxSet && c.max < c.min {

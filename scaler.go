@@ -20,6 +20,8 @@ type worker struct {
 	runs    uint64        // tasks run
 	avg     time.Duration // moving average of run time
 	recheck bool          // a recheck is on its way to wake
+	local   taskHeap      // tasks prefetched onto this worker
+	hpos    int           // index in p.holders, or -1
 	timer   *time.Timer   // the idle timer, made on first use
 }
 
@@ -129,12 +131,6 @@ func (w *worker) retire() bool {
 	return true
 }
 
-// stopIdleLocked removes an idle worker and tells it to stop.
-func (p *Pool) stopIdleLocked(w *worker) {
-	p.removeWorkerLocked(w)
-	w.wake <- nil
-}
-
 // SetNumWorkers clamps n to the pool's [min, max], takes sizing from the
 // scaler and returns the size set. From then on the pool runs exactly that
 // many workers: it starts missing ones at once, admitting blocked Submits,
@@ -167,7 +163,7 @@ func (p *Pool) ResumeScaling() {
 	p.pinned = false
 	p.resizeLocked()
 	for _, w := range p.bal.h {
-		if !w.recheck {
+		if w.load == 0 && !w.recheck {
 			w.recheck = true
 			w.wake <- recheckTask
 		}
@@ -180,19 +176,10 @@ func (p *Pool) ResumeScaling() {
 // stop when their task ends.
 func (p *Pool) resizeLocked() {
 	limit := p.limitLocked()
-	for len(p.workers) > limit {
-		w := p.bal.last()
-		if w == nil || w.cur != nil {
-			break
-		}
-		p.stopIdleLocked(w)
-	}
-	for len(p.workers) < limit && (p.pinned || len(p.queue) > 0) {
-		t := p.popLocked()
-		if t == nil && !p.pinned {
-			break
-		}
-		p.spawnLocked(t)
+	p.stopIdleLocked(limit)
+	p.growLocked(limit)
+	for p.pinned && len(p.workers) < limit {
+		p.spawnLocked(nil)
 	}
 	p.admitLocked()
 }

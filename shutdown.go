@@ -71,32 +71,24 @@ func (p *Pool) closeLocked() {
 	}
 	// A pool pinned below its backlog, even at zero workers, still drains.
 	p.pinned = false
-	for len(p.workers) < p.cfg.max && len(p.queue) > 0 {
-		t := p.popLocked()
-		if t == nil {
-			break
-		}
-		p.spawnLocked(t)
-	}
-	for len(p.bal.h) > 0 {
-		w := p.bal.last()
-		if w.cur != nil {
-			break
-		}
-		p.stopIdleLocked(w)
-	}
+	p.growLocked(p.cfg.max)
+	p.stopIdleLocked(0)
 }
 
 // forceLocked gives up on the work: waiting tasks are dropped, running
 // tasks' contexts cancelled.
 func (p *Pool) forceLocked() {
 	p.state = stateForced
-	for len(p.queue) > 0 {
-		t := p.queue.pop()
-		if t.stop != nil {
-			t.stop()
-			t.stop = nil
+	for _, w := range p.workers {
+		for len(w.local) > 0 {
+			t := w.local[0]
+			p.unqueueLocked(t)
+			p.endLocked(t, OutcomeDropped, ErrDropped)
 		}
+	}
+	for len(p.queue) > 0 {
+		t := p.queue[0]
+		p.unqueueLocked(t)
 		p.endLocked(t, OutcomeDropped, ErrDropped)
 	}
 	for _, w := range p.workers {

@@ -33,7 +33,7 @@ func (p *Pool) Stats() Stats {
 	s := Stats{
 		Workers: len(p.workers),
 		Busy:    p.busy,
-		Queued:  len(p.queue),
+		Queued:  p.queuedLocked(),
 		Blocked: len(p.blocked),
 	}
 	p.mu.Unlock()
