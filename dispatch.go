@@ -17,6 +17,15 @@ func (p *Pool) limitLocked() int {
 	return p.cfg.max
 }
 
+// oldestSubmitLocked returns when the oldest waiting task was submitted, in
+// nanoseconds since the pool's start; 0 when none waits.
+func (p *Pool) oldestSubmitLocked() int64 {
+	if p.oldest == nil {
+		return 0
+	}
+	return p.oldest.submit
+}
+
 // queuedLocked is the number of accepted tasks waiting to start, in the
 // shared queue or prefetched onto a worker.
 func (p *Pool) queuedLocked() int { return len(p.queue) + p.local }
@@ -54,6 +63,14 @@ func (p *Pool) acceptLocked(t *Task) {
 		return
 	}
 	t.state = stateQueued
+	p.byLevel[t.prio.level()]++
+	t.older = p.newest
+	if p.newest != nil {
+		p.newest.newer = t
+	} else {
+		p.oldest = t
+	}
+	p.newest = t
 	if w, err := p.bal.pick(); err == nil {
 		t.owner = w
 		w.local.push(t)
@@ -85,6 +102,18 @@ func (p *Pool) unqueueLocked(t *Task) {
 	} else {
 		p.queue.remove(t.index)
 	}
+	p.byLevel[t.prio.level()]--
+	if t.older != nil {
+		t.older.newer = t.newer
+	} else {
+		p.oldest = t.newer
+	}
+	if t.newer != nil {
+		t.newer.older = t.older
+	} else {
+		p.newest = t.older
+	}
+	t.older, t.newer = nil, nil
 	if t.stop != nil {
 		t.stop()
 		t.stop = nil
@@ -169,6 +198,8 @@ func (p *Pool) victimLocked() *worker {
 // context t runs with. The context is made here, under p.mu, so that
 // Task.Cancel and a forced Shutdown always find it.
 func (p *Pool) assignLocked(w *worker, t *Task) {
+	t.started = p.now()
+	p.accountLocked(t.started)
 	t.state = stateRunning
 	t.outcome.Store(int32(OutcomeRunning))
 	w.cur = t
@@ -179,7 +210,16 @@ func (p *Pool) assignLocked(w *worker, t *Task) {
 	}
 	t.rc = runCtx{Context: ctx, p: p}
 	t.cancel = cancel
-	t.started = p.now()
+}
+
+// accountLocked brings the integrals of busy and live workers over time up
+// to now; it runs before either count changes.
+func (p *Pool) accountLocked(now int64) {
+	if d := now - p.lastAt; d > 0 {
+		p.busyNS += int64(p.busy) * d
+		p.liveNS += int64(len(p.workers)) * d
+		p.lastAt = now
+	}
 }
 
 // endLocked records t's outcome and resolves its handle. Stats counts the
@@ -234,6 +274,7 @@ func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task,
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.accountLocked(end)
 	p.busy--
 	w.cur = nil
 	w.observe(time.Duration(end - t.started))
@@ -308,6 +349,7 @@ func (p *Pool) canRetireLocked() bool {
 
 // spawnLocked starts a worker, running t first when t is not nil.
 func (p *Pool) spawnLocked(t *Task) {
+	p.accountLocked(p.now())
 	p.nextID++
 	w := &worker{p: p, id: p.nextID, pos: len(p.workers), hpos: -1, wake: make(chan *Task, 2)}
 	p.workers = append(p.workers, w)
@@ -361,6 +403,7 @@ func (p *Pool) scanIdleLocked() *worker {
 
 // removeWorkerLocked forgets w; the caller makes sure its goroutine stops.
 func (p *Pool) removeWorkerLocked(w *worker) {
+	p.accountLocked(p.now())
 	p.bal.unregister(w)
 	last := len(p.workers) - 1
 	p.workers[w.pos] = p.workers[last]

@@ -31,10 +31,16 @@ type Pool struct {
 	seq      uint64    // last sequence number given to a task
 	nextID   int       // id of the next worker
 	count    counters
-	local    int           // tasks prefetched onto workers (WithWorkerDepth)
-	holders  []*worker     // workers with prefetched tasks, in no order
-	changed  chan struct{} // closed when a Shutdown waiter should look again
-	selfWait int           // Shutdown calls waiting inside a task of this pool
+	local    int            // tasks prefetched onto workers (WithWorkerDepth)
+	holders  []*worker      // workers with prefetched tasks, in no order
+	oldest   *Task          // the waiting tasks in order of acceptance, for
+	newest   *Task          // the age of the oldest one in Stats and Health
+	byLevel  [numLevels]int // waiting tasks per named priority level
+	lastAt   int64          // when busyNS and liveNS were last brought up to date
+	busyNS   int64          // integral of busy workers over time
+	liveNS   int64          // integral of live workers over time
+	changed  chan struct{}  // closed when a Shutdown waiter should look again
+	selfWait int            // Shutdown calls waiting inside a task of this pool
 
 	rejected atomic.Uint64
 	health   monitor        // windowed figures for Health and Stats
@@ -87,6 +93,7 @@ func New(opts ...Option) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{cfg: cfg, start: time.Now()}
+	p.health.win = newWindow(cfg.health.window, cfg.health.windowSlots)
 	p.bal.depth = cfg.depth
 	p.mu.Lock()
 	for range cfg.min {

@@ -170,6 +170,8 @@ type Task struct {
 	// Guarded by p.mu.
 	index    int                     // position in a taskHeap, or -1
 	owner    *worker                 // whose local queue holds it, or nil
+	older    *Task                   // neighbours in p's list of waiting tasks,
+	newer    *Task                   // in order of acceptance
 	state    taskState               // where the task is
 	stop     func() bool             // stops the Submit ctx watch
 	cancel   context.CancelCauseFunc // cancels the run ctx while running

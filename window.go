@@ -225,3 +225,27 @@ func (w *window) cumulative() levelSnaps {
 	s.add(&w.cum)
 	return s
 }
+
+// windowCounts is the event part of a windowSnapshot, without histograms.
+type windowCounts struct {
+	succeeded, failed, panicked uint64
+	accepted, refused           uint64
+}
+
+// counts sums the events of the slots within (now-W, now]; unlike snapshot
+// it leaves the histograms alone, so Health stays cheap.
+func (w *window) counts(now int64) windowCounts {
+	var c windowCounts
+	for i := range w.slots {
+		sl := &w.slots[i]
+		if e := sl.epoch.Load(); e <= now-w.span || e > now {
+			continue
+		}
+		c.succeeded += sl.events[evSucceeded].Load()
+		c.failed += sl.events[evFailed].Load()
+		c.panicked += sl.events[evPanicked].Load()
+		c.accepted += sl.events[evAccepted].Load()
+		c.refused += sl.events[evRefused].Load()
+	}
+	return c
+}
