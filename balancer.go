@@ -28,6 +28,7 @@ type balancer struct {
 	depth int       // the most tasks a worker holds, running included; >= 1
 	n     int       // workers registered, candidates or not
 	h     []*worker // candidates, best first
+	moves uint64    // swaps made, so tests can check the cost of placement
 }
 
 // ewmaShift sets the weight of a new run time in a worker's average: 1/8.
@@ -133,6 +134,7 @@ func (b *balancer) remove(i int) {
 }
 
 func (b *balancer) swap(i, j int) {
+	b.moves++
 	b.h[i], b.h[j] = b.h[j], b.h[i]
 	b.h[i].hidx = i
 	b.h[j].hidx = j
