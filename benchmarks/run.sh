@@ -4,7 +4,7 @@
 # and renders results.md and chart.png from it with ./cmd/report.
 #
 #   quick: every benchmark once (-count=1); under 10 minutes on 2 cores.
-#   full:  every benchmark 6 times (-count=6), for benchstat; about 6x longer.
+#   full:  every benchmark 6 times (-count=6), for benchstat; about 45 minutes on 2 cores.
 set -euo pipefail
 
 usage() {

@@ -90,7 +90,8 @@ func TestWaitingMemory(t *testing.T) {
 		}
 		t.Run(k.Name, func(t *testing.T) {
 			const tasks = 1000
-			res, err := benchmarks.WaitingMemory(k, benchmarks.Config{Workers: 2, Queue: 2048}, tasks)
+			cfg := benchmarks.Config{Workers: 2, Queue: 2048}
+			res, err := benchmarks.WaitingMemory(k, cfg, tasks)
 			require.NoError(t, err)
 			assert.Equal(t, int64(tasks), res.Completed, "tasks run")
 		})

@@ -92,7 +92,8 @@ func TestWriteMarkdown(t *testing.T) {
 	md := b.String()
 	assert.Contains(t, md, "## W1Throughput")
 	assert.Contains(t, md, "### body=empty, submitters=1")
-	assert.Contains(t, md, "| pool | wall ns/task | CPU ns/task | B/op | allocs/op | wall ÷ floor-chan |")
+	assert.Contains(t, md,
+		"| pool | wall ns/task | CPU ns/task | B/op | allocs/op | wall ÷ floor-chan |")
 	assert.Contains(t, md, "| workerpool | 110 | 100 | 16.0 | 1.00 | 2.20× |")
 	assert.Contains(t, md, "| pool | p50 µs | p99 µs | max µs | GC cycles |")
 	assert.Contains(t, md, "| floor-chan | 280000 | 289000 | 290000 | 1.00 |")
