@@ -28,7 +28,7 @@ func (p *Pool) oldestSubmitLocked() int64 {
 
 // queuedLocked is the number of accepted tasks waiting to start, in the
 // shared queue or prefetched onto a worker.
-func (p *Pool) queuedLocked() int { return len(p.queue) + p.local }
+func (p *Pool) queuedLocked() int { return p.queue.len() + p.local }
 
 // idleLocked returns the best idle worker, or nil.
 func (p *Pool) idleLocked() *worker {
@@ -100,7 +100,7 @@ func (p *Pool) unqueueLocked(t *Task) {
 		}
 		p.bal.setLoad(w, w.load-1)
 	} else {
-		p.queue.remove(t.index)
+		p.queue.remove(t)
 	}
 	p.byLevel[t.prio.level()]--
 	if t.older != nil {
@@ -159,10 +159,10 @@ func (p *Pool) takeLocked(w *worker) *Task {
 		var t *Task
 		switch {
 		case w != nil && len(w.local) > 0 &&
-			(len(p.queue) == 0 || w.local[0].key.before(&p.queue[0].key)):
+			(p.queue.len() == 0 || w.local[0].key.before(&p.queue.peek().key)):
 			t = w.local[0]
-		case len(p.queue) > 0:
-			t = p.queue[0]
+		case p.queue.len() > 0:
+			t = p.queue.peek()
 		default:
 			v := p.victimLocked()
 			if v == nil {
@@ -204,12 +204,7 @@ func (p *Pool) assignLocked(w *worker, t *Task) {
 	t.outcome.Store(int32(OutcomeRunning))
 	w.cur = t
 	p.busy++
-	ctx, cancel := context.WithCancelCause(t.ctx)
-	if t.timeout > 0 {
-		ctx, t.stopTimeout = context.WithTimeoutCause(ctx, t.timeout, errTaskTimeout)
-	}
-	t.rc = runCtx{Context: ctx, p: p}
-	t.cancel = cancel
+	t.rc.start(t.ctx, p, t.timeout)
 }
 
 // accountLocked brings the integrals of busy and live workers over time up
@@ -243,7 +238,9 @@ func (p *Pool) endLocked(t *Task, oc Outcome, err error) {
 		p.count.dropped++
 	}
 	t.outcome.Store(int32(oc))
-	close(t.done)
+	if t.done != nil {
+		close(t.done)
+	}
 }
 
 // cancelTask ends a waiting task at once, or cancels a running task's
@@ -257,7 +254,7 @@ func (p *Pool) cancelTask(t *Task, cause error) {
 		p.endLocked(t, OutcomeCanceled, context.Canceled)
 		p.admitLocked()
 	case stateRunning:
-		t.cancel(cause)
+		t.rc.cancel(context.Canceled, cause)
 	}
 }
 
@@ -266,10 +263,7 @@ func (p *Pool) cancelTask(t *Task, cause error) {
 func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task, exit bool) {
 	end := p.now()
 	oc := classify(t, err, panicked)
-	t.cancel(context.Canceled)
-	if t.stopTimeout != nil {
-		t.stopTimeout()
-	}
+	t.rc.cancel(context.Canceled, context.Canceled)
 	p.health.ran(end, t, oc, end-t.started)
 
 	p.mu.Lock()
@@ -279,7 +273,6 @@ func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task,
 	w.cur = nil
 	w.observe(time.Duration(end - t.started))
 	p.bal.fix(w)
-	t.cancel = nil
 	p.endLocked(t, oc, err)
 	return p.nextLocked(w)
 }
@@ -292,7 +285,7 @@ func classify(t *Task, err error, panicked bool) Outcome {
 	case err == nil:
 		return OutcomeSucceeded
 	}
-	cause := context.Cause(t.rc.Context)
+	cause := t.rc.causeOf()
 	if cause == nil || cause == errTaskTimeout {
 		return OutcomeFailed
 	}

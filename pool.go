@@ -21,15 +21,15 @@ type Pool struct {
 	// blocks or calls user code while holding it.
 	mu       sync.Mutex
 	state    poolState
-	queue    taskHeap  // accepted tasks waiting to start
-	blocked  taskHeap  // Submits waiting for room, not yet accepted
-	workers  []*worker // live workers, in no order
-	bal      balancer  // the workers that can take a task now
-	busy     int       // workers running a task
-	pinned   bool      // SetNumWorkers owns the size
-	target   int       // the size while pinned
-	seq      uint64    // last sequence number given to a task
-	nextID   int       // id of the next worker
+	queue    sharedQueue // accepted tasks waiting for any worker
+	blocked  taskHeap    // Submits waiting for room, not yet accepted
+	workers  []*worker   // live workers, in no order
+	bal      balancer    // the workers that can take a task now
+	busy     int         // workers running a task
+	pinned   bool        // SetNumWorkers owns the size
+	target   int         // the size while pinned
+	seq      uint64      // last sequence number given to a task
+	nextID   int         // id of the next worker
 	count    counters
 	local    int            // tasks prefetched onto workers (WithWorkerDepth)
 	holders  []*worker      // workers with prefetched tasks, in no order
@@ -64,21 +64,6 @@ type counters struct {
 // pool, so that Submit and Shutdown can tell a call from inside a task.
 type poolKey struct{}
 
-// runCtx is the context a task's function receives: the run context the
-// pool derived, answering poolKey itself. It lives inside the Task, so it
-// costs no allocation.
-type runCtx struct {
-	context.Context
-	p *Pool
-}
-
-func (c *runCtx) Value(key any) any {
-	if _, ok := key.(poolKey); ok {
-		return c.p
-	}
-	return c.Context.Value(key)
-}
-
 // New returns a pool configured by opts, with its minimum of workers
 // started. It returns an error wrapping [ErrInvalidOption] for every bad
 // option.
@@ -94,6 +79,7 @@ func New(opts ...Option) (*Pool, error) {
 	}
 	p := &Pool{cfg: cfg, start: time.Now()}
 	p.health.win = newWindow(cfg.health.window, cfg.health.windowSlots)
+	p.queue.aging = cfg.aging > 0
 	p.bal.depth = cfg.depth
 	p.mu.Lock()
 	for range cfg.min {
@@ -140,15 +126,11 @@ func (p *Pool) submit(ctx context.Context, fn func(context.Context) error, opts 
 	if err := ctx.Err(); err != nil {
 		return nil, p.reject(err)
 	}
-	var tc taskConfig
+	t := &Task{p: p, fn: fn, ctx: ctx, submit: p.now(), index: -1}
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&tc)
+			opt(&t.taskConfig)
 		}
-	}
-	t := &Task{
-		p: p, fn: fn, ctx: ctx, prio: tc.prio, timeout: tc.timeout, size: tc.size,
-		submit: p.now(), index: -1, done: make(chan struct{}),
 	}
 
 	p.mu.Lock()

@@ -135,3 +135,178 @@ func (h taskHeap) down(i int) bool {
 	}
 	return i > start
 }
+
+// A sharedQueue holds the accepted tasks waiting for any worker. With aging
+// on, every task has its own rank, so it is a heap. With aging off, which is
+// the default, tasks of one priority share a rank and differ only by
+// arrival, so it groups them: a FIFO list per priority and a small heap of
+// the priorities in use. Push, pop and remove are then O(1) plus O(log k)
+// in the k priorities waiting, instead of O(log n) in the n tasks, and a
+// worker taking the next task reads one list head instead of sifting a
+// large heap.
+type sharedQueue struct {
+	aging  bool
+	heap   taskHeap  // with aging
+	levels levelHeap // without aging: the non-empty levels
+	byPrio map[Priority]*level
+	last   *level // the level used last: most pushes hit it
+	n      int
+}
+
+// A level is the FIFO list of waiting tasks of one priority.
+type level struct {
+	prio       Priority
+	head, tail *Task // linked through Task.qprev and Task.qnext
+	hidx       int   // index in levelHeap, or -1 when empty
+}
+
+// maxIdleLevels bounds the empty levels kept for reuse, so that a caller
+// cycling through many distinct priorities cannot grow the map forever.
+const maxIdleLevels = 64
+
+func (q *sharedQueue) len() int { return q.n }
+
+// peek returns the task that starts next, or nil.
+func (q *sharedQueue) peek() *Task {
+	switch {
+	case q.n == 0:
+		return nil
+	case q.aging:
+		return q.heap[0]
+	}
+	return q.levels[0].head
+}
+
+func (q *sharedQueue) push(t *Task) {
+	q.n++
+	if q.aging {
+		q.heap.push(t)
+		return
+	}
+	lv := q.last
+	if lv == nil || lv.prio != t.prio {
+		lv = q.level(t.prio)
+		q.last = lv
+	}
+	t.qprev, t.qnext = lv.tail, nil
+	if lv.tail != nil {
+		lv.tail.qnext = t
+	} else {
+		lv.head = t
+		q.levels.push(lv)
+	}
+	lv.tail = t
+}
+
+// level returns the level of pr, making it if needed.
+func (q *sharedQueue) level(pr Priority) *level {
+	if lv, ok := q.byPrio[pr]; ok {
+		return lv
+	}
+	if q.byPrio == nil {
+		q.byPrio = make(map[Priority]*level)
+	}
+	if len(q.byPrio) >= maxIdleLevels+len(q.levels) {
+		for p, lv := range q.byPrio {
+			if lv.head == nil && lv != q.last {
+				delete(q.byPrio, p)
+			}
+		}
+	}
+	lv := &level{prio: pr, hidx: -1}
+	q.byPrio[pr] = lv
+	return lv
+}
+
+// pop removes and returns the next task; the queue must not be empty.
+func (q *sharedQueue) pop() *Task {
+	t := q.peek()
+	q.remove(t)
+	return t
+}
+
+// remove takes t, which must be in the queue, out of it.
+func (q *sharedQueue) remove(t *Task) {
+	q.n--
+	if q.aging {
+		q.heap.remove(t.index)
+		return
+	}
+	lv := q.byPrio[t.prio]
+	if t.qprev != nil {
+		t.qprev.qnext = t.qnext
+	} else {
+		lv.head = t.qnext
+	}
+	if t.qnext != nil {
+		t.qnext.qprev = t.qprev
+	} else {
+		lv.tail = t.qprev
+	}
+	t.qprev, t.qnext = nil, nil
+	if lv.head == nil {
+		q.levels.remove(lv.hidx)
+	}
+}
+
+// A levelHeap is a max-heap of levels by priority.
+type levelHeap []*level
+
+func (h levelHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx = i
+	h[j].hidx = j
+}
+
+func (h *levelHeap) push(lv *level) {
+	lv.hidx = len(*h)
+	*h = append(*h, lv)
+	for i := lv.hidx; i > 0; {
+		parent := (i - 1) / 2
+		if (*h)[parent].prio >= (*h)[i].prio {
+			break
+		}
+		h.swap(i, parent)
+		i = parent
+	}
+}
+
+func (h *levelHeap) remove(i int) {
+	old := *h
+	n := len(old) - 1
+	lv := old[i]
+	if i != n {
+		old.swap(i, n)
+	}
+	old[n] = nil
+	*h = old[:n]
+	lv.hidx = -1
+	if i == n {
+		return
+	}
+	// Restore order around i: up, then down.
+	hh := *h
+	for j := i; j > 0; {
+		parent := (j - 1) / 2
+		if hh[parent].prio >= hh[j].prio {
+			break
+		}
+		hh.swap(j, parent)
+		j = parent
+		i = j
+	}
+	for {
+		child := 2*i + 1
+		if child >= len(hh) {
+			return
+		}
+		if r := child + 1; r < len(hh) && hh[r].prio > hh[child].prio {
+			child = r
+		}
+		if hh[child].prio <= hh[i].prio {
+			return
+		}
+		hh.swap(i, child)
+		i = child
+	}
+}

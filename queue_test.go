@@ -89,3 +89,46 @@ func TestTaskHeapOrderAndRemove(t *testing.T) {
 		prev = tk
 	}
 }
+
+// TestSharedQueueMatchesHeap drives the level queue and the plain heap with
+// the same random pushes, removals and pops, and checks they agree on order.
+func TestSharedQueueMatchesHeap(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var lq sharedQueue
+	var ref taskHeap
+	var live []*Task
+	for i := range 20000 {
+		switch op := r.IntN(10); {
+		case op < 5 || len(live) == 0:
+			// Many distinct priorities, to exercise dropping idle levels.
+			pr := Priority(r.IntN(200) - 100)
+			if r.IntN(2) == 0 {
+				pr = Priority(r.IntN(3))
+			}
+			a := &Task{taskConfig: taskConfig{prio: pr}, key: makeKey(pr, 0, 0, uint64(i)), index: -1}
+			b := &Task{taskConfig: taskConfig{prio: pr}, key: a.key, index: -1}
+			a.older = b // pair them up
+			lq.push(a)
+			ref.push(b)
+			live = append(live, a)
+		case op < 7:
+			k := r.IntN(len(live))
+			a := live[k]
+			live = append(live[:k], live[k+1:]...)
+			lq.remove(a)
+			ref.remove(a.older.index)
+		default:
+			a := lq.pop()
+			b := ref.pop()
+			require.Same(t, b, a.older, "step %d: level queue and heap disagree", i)
+			for k, x := range live {
+				if x == a {
+					live = append(live[:k], live[k+1:]...)
+					break
+				}
+			}
+		}
+		require.Equal(t, len(ref), lq.len())
+	}
+	assert.LessOrEqual(t, len(lq.byPrio), maxIdleLevels+len(lq.levels)+1)
+}

@@ -86,14 +86,14 @@ func (p *Pool) forceLocked() {
 			p.endLocked(t, OutcomeDropped, ErrDropped)
 		}
 	}
-	for len(p.queue) > 0 {
-		t := p.queue[0]
+	for p.queue.len() > 0 {
+		t := p.queue.peek()
 		p.unqueueLocked(t)
 		p.endLocked(t, OutcomeDropped, ErrDropped)
 	}
 	for _, w := range p.workers {
 		if w.cur != nil {
-			w.cur.cancel(errForceShutdown)
+			w.cur.rc.cancel(context.Canceled, errForceShutdown)
 		}
 	}
 }

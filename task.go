@@ -83,6 +83,9 @@ func (o Outcome) Final() bool { return o >= OutcomeSucceeded }
 // A TaskOption configures one task at Submit.
 type TaskOption func(*taskConfig)
 
+// taskConfig is what the task options set; it is part of the Task, so that
+// applying options allocates nothing.
+
 type taskConfig struct {
 	prio    Priority
 	timeout time.Duration
@@ -158,33 +161,33 @@ type Task struct {
 	p *Pool
 	// Set at Submit; fn and ctx are cleared when the task ends, so that what
 	// they capture can be collected.
-	fn      func(context.Context) error
-	ctx     context.Context
-	prio    Priority
-	timeout time.Duration
-	size    int64
-	key     orderKey
-	submit  int64 // nanoseconds since the pool's start
-	inside  bool  // submitted with the ctx of a running task of this pool
+	fn  func(context.Context) error
+	ctx context.Context
+	taskConfig
+	key    orderKey
+	submit int64 // nanoseconds since the pool's start
+	inside bool  // submitted with the ctx of a running task of this pool
 
 	// Guarded by p.mu.
-	index    int                     // position in a taskHeap, or -1
-	owner    *worker                 // whose local queue holds it, or nil
-	older    *Task                   // neighbours in p's list of waiting tasks,
-	newer    *Task                   // in order of acceptance
-	state    taskState               // where the task is
-	stop     func() bool             // stops the Submit ctx watch
-	cancel   context.CancelCauseFunc // cancels the run ctx while running
-	admitted chan struct{}           // closed when a blocked Submit is decided
+	index    int           // position in a taskHeap, or -1
+	owner    *worker       // whose local queue holds it, or nil
+	older    *Task         // neighbours in p's list of waiting tasks,
+	newer    *Task         // in order of acceptance
+	qprev    *Task         // neighbours in its level of the shared queue,
+	qnext    *Task         // when aging is off
+	state    taskState     // where the task is
+	stop     func() bool   // stops the Submit ctx watch
+	admitted chan struct{} // closed when a blocked Submit is decided
+	done     chan struct{} // made on first Done; closed at the end
 
 	// Set when a worker takes the task, under p.mu; read by that worker.
-	rc          runCtx             // the context fn runs with
-	stopTimeout context.CancelFunc // releases the WithTimeout timer, or nil
-	started     int64              // nanoseconds since the pool's start
+	rc      runCtx // the context fn runs with
+	started int64  // nanoseconds since the pool's start
 
+	// err is written once, under p.mu, before outcome turns final; a reader
+	// that loads a final outcome sees it.
 	outcome atomic.Int32
-	err     error // written once, before done is closed
-	done    chan struct{}
+	err     error
 }
 
 type taskState uint8
@@ -201,13 +204,11 @@ const (
 // It returns the task's error (nil when it succeeded), or ctx.Err() when ctx
 // ended first; ctx only bounds the waiting and does not affect the task.
 func (t *Task) Wait(ctx context.Context) error {
-	select {
-	case <-t.done:
+	if t.Outcome().Final() {
 		return t.err
-	default:
 	}
 	select {
-	case <-t.done:
+	case <-t.Done():
 		return t.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -216,16 +217,30 @@ func (t *Task) Wait(ctx context.Context) error {
 
 // Done returns a channel that is closed when the task has ended. By then its
 // outcome is final and [Pool.Stats] counts it.
-func (t *Task) Done() <-chan struct{} { return t.done }
+//
+// The channel is made on the first call, so that a task nobody waits on
+// costs no channel.
+func (t *Task) Done() <-chan struct{} {
+	if t.Outcome().Final() {
+		return closedChan
+	}
+	t.p.mu.Lock()
+	defer t.p.mu.Unlock()
+	if t.Outcome().Final() { // it ended while we took the lock
+		return closedChan
+	}
+	if t.done == nil {
+		t.done = make(chan struct{})
+	}
+	return t.done
+}
 
 // Err returns the task's error once it has ended, and nil before.
 func (t *Task) Err() error {
-	select {
-	case <-t.done:
+	if t.Outcome().Final() {
 		return t.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 // Outcome reports where the task is: pending, running, or how it ended.

@@ -1,0 +1,211 @@
+package workerpool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/example/workerpool"
+)
+
+// workerCounts is the table every throughput benchmark runs over.
+func workerCounts() []int {
+	n := runtime.GOMAXPROCS(0)
+	return []int{1, n, 4 * n}
+}
+
+func benchPool(b *testing.B, opts ...workerpool.Option) *workerpool.Pool {
+	b.Helper()
+	p, err := workerpool.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Shutdown(context.Background()) })
+	return p
+}
+
+func BenchmarkSubmit(b *testing.B) {
+	for _, n := range workerCounts() {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n),
+				workerpool.WithQueueSize(1024))
+			var wg sync.WaitGroup
+			body := func(context.Context) error { wg.Done(); return nil }
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				wg.Add(1)
+				if _, err := p.Submit(ctx, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+		})
+	}
+}
+
+func BenchmarkSubmitCancellableCtx(b *testing.B) {
+	n := runtime.GOMAXPROCS(0)
+	p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n))
+	var wg sync.WaitGroup
+	body := func(context.Context) error { wg.Done(); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		wg.Add(1)
+		if _, err := p.Submit(ctx, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
+func BenchmarkSubmitParallel(b *testing.B) {
+	for _, n := range workerCounts() {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n))
+			var wg sync.WaitGroup
+			body := func(context.Context) error { wg.Done(); return nil }
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					wg.Add(1)
+					if _, err := p.Submit(ctx, body); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			wg.Wait()
+		})
+	}
+}
+
+func BenchmarkSubmitMixedPriority(b *testing.B) {
+	n := runtime.GOMAXPROCS(0)
+	p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n))
+	var wg sync.WaitGroup
+	body := func(context.Context) error { wg.Done(); return nil }
+	prios := []workerpool.TaskOption{
+		workerpool.WithPriority(workerpool.PriorityLow),
+		workerpool.WithPriority(workerpool.PriorityNormal),
+		workerpool.WithPriority(workerpool.PriorityHigh),
+		workerpool.WithPriority(workerpool.PriorityCritical),
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		wg.Add(1)
+		if _, err := p.Submit(ctx, body, prios[i%len(prios)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
+func BenchmarkTrySubmitFull(b *testing.B) {
+	p := benchPool(b, workerpool.WithMaxWorkers(1), workerpool.WithQueueSize(1))
+	release := make(chan struct{})
+	defer close(release)
+	hold := func(context.Context) error { <-release; return nil }
+	p.Submit(context.Background(), hold)
+	p.Submit(context.Background(), hold)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := p.TrySubmit(ctx, hold); !errors.Is(err, workerpool.ErrQueueFull) {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStats(b *testing.B) {
+	p := benchPool(b, workerpool.WithMaxWorkers(4))
+	for range 1000 {
+		t, _ := p.Submit(context.Background(), func(context.Context) error { return nil })
+		t.Wait(context.Background())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = p.Stats()
+	}
+}
+
+func BenchmarkHealth(b *testing.B) {
+	p := benchPool(b, workerpool.WithMaxWorkers(4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = p.Health()
+	}
+}
+
+func BenchmarkSubmitWhileResizing(b *testing.B) {
+	n := runtime.GOMAXPROCS(0)
+	p := benchPool(b, workerpool.WithMaxWorkers(4*n))
+	var wg sync.WaitGroup
+	body := func(context.Context) error { wg.Done(); return nil }
+	stop := make(chan struct{})
+	var resizes atomic.Int64
+	var side sync.WaitGroup
+	side.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.SetNumWorkers(1 + i%(4*n))
+			resizes.Add(1)
+			runtime.Gosched()
+		}
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		wg.Add(1)
+		if _, err := p.Submit(ctx, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(stop)
+	side.Wait()
+	b.ReportMetric(float64(resizes.Load())/float64(b.N), "resizes/op")
+}
+
+func BenchmarkPrefetch(b *testing.B) {
+	n := runtime.GOMAXPROCS(0)
+	for _, d := range []int{1, 2, 8} {
+		b.Run(fmt.Sprintf("depth=%d", d), func(b *testing.B) {
+			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n),
+				workerpool.WithWorkerDepth(d))
+			var wg sync.WaitGroup
+			body := func(context.Context) error { wg.Done(); return nil }
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				wg.Add(1)
+				if _, err := p.Submit(ctx, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+		})
+	}
+}
