@@ -143,6 +143,15 @@ func BenchmarkStats(b *testing.B) {
 	}
 }
 
+func BenchmarkCounters(b *testing.B) {
+	p := benchPool(b, workerpool.WithMaxWorkers(4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = p.Counters()
+	}
+}
+
 func BenchmarkHealth(b *testing.B) {
 	p := benchPool(b, workerpool.WithMaxWorkers(4))
 	b.ReportAllocs()

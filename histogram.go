@@ -63,6 +63,11 @@ type histogram struct {
 	n      atomic.Uint64 // number of records
 	sumNS  atomic.Uint64 // sum of the recorded values, negative ones as 0
 	maxNS  atomic.Uint64 // largest value recorded, exact even past the range
+
+	// first and last are the lowest and highest bucket used, plus one (0
+	// while empty), so that snapshots and resets touch only the buckets in
+	// use: latencies of one pool rarely span more than a few hundred.
+	first, last atomic.Int32
 }
 
 // record adds d to h. Negative durations count as 0. It allocates nothing
@@ -72,7 +77,9 @@ type histogram struct {
 func (h *histogram) record(d time.Duration) {
 	v := uint64(max(d, 0))
 	h.raiseMax(v)
-	h.counts[histIndex(v)].Add(1)
+	i := histIndex(v)
+	h.widen(int32(i + 1))
+	h.counts[i].Add(1)
 	h.sumNS.Add(v)
 	h.n.Add(1)
 }
@@ -88,9 +95,41 @@ func (h *histogram) raiseMax(v uint64) {
 	}
 }
 
+// widen makes [first, last] cover bucket i-1. Each loop retries only while
+// another record widens the range at the same time.
+func (h *histogram) widen(i int32) {
+	for {
+		f := h.first.Load()
+		if f != 0 && f <= i || h.first.CompareAndSwap(f, i) {
+			break
+		}
+	}
+	for {
+		l := h.last.Load()
+		if l >= i || h.last.CompareAndSwap(l, i) {
+			return
+		}
+	}
+}
+
+// used returns the range of buckets in use, [lo, hi), empty when lo >= hi.
+func (h *histogram) used() (lo, hi int) {
+	f, l := h.first.Load(), h.last.Load()
+	if f == 0 || l == 0 {
+		return 0, 0
+	}
+	return int(f) - 1, int(l)
+}
+
 // reset empties h. Records that run concurrently with reset may survive it
 // in part; callers such as window rotation accept that.
 func (h *histogram) reset() {
+	// Clear every bucket, not only the range in use: a record racing the
+	// reset may have counted outside the range it left behind, and such a
+	// stale count must not surface later. Resets are rare (one per window
+	// slot period), so the full sweep costs nothing that matters.
+	h.first.Store(0)
+	h.last.Store(0)
 	for i := range h.counts {
 		h.counts[i].Store(0)
 	}
@@ -107,6 +146,18 @@ type histSnapshot struct {
 	n      uint64 // number of records, read from the histogram's own count
 	sumNS  uint64
 	maxNS  uint64
+	lo, hi int // the buckets that may be non-zero: [lo, hi)
+}
+
+// widen makes s's range cover [lo, hi).
+func (s *histSnapshot) widen(lo, hi int) {
+	switch {
+	case hi <= lo:
+	case s.hi <= s.lo:
+		s.lo, s.hi = lo, hi
+	default:
+		s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
+	}
 }
 
 // add merges the current contents of the live histogram h into s. While
@@ -117,17 +168,20 @@ type histSnapshot struct {
 func (s *histSnapshot) add(h *histogram) {
 	s.n += h.n.Load()
 	s.sumNS += h.sumNS.Load()
-	for i := range s.counts {
+	lo, hi := h.used()
+	for i := lo; i < hi; i++ {
 		s.counts[i] += h.counts[i].Load()
 	}
+	s.widen(lo, hi)
 	s.maxNS = max(s.maxNS, h.maxNS.Load())
 }
 
 // merge adds the contents of o to s.
 func (s *histSnapshot) merge(o *histSnapshot) {
-	for i, c := range o.counts {
-		s.counts[i] += c
+	for i := o.lo; i < o.hi; i++ {
+		s.counts[i] += o.counts[i]
 	}
+	s.widen(o.lo, o.hi)
 	s.n += o.n
 	s.sumNS += o.sumNS
 	s.maxNS = max(s.maxNS, o.maxNS)
@@ -140,8 +194,8 @@ func (s *histSnapshot) merge(o *histSnapshot) {
 // empty snapshot.
 func (s *histSnapshot) quantile(q float64) time.Duration {
 	var total uint64
-	for _, c := range s.counts {
-		total += c
+	for i := s.lo; i < s.hi; i++ {
+		total += s.counts[i]
 	}
 	if total == 0 {
 		return 0
@@ -151,8 +205,8 @@ func (s *histSnapshot) quantile(q float64) time.Duration {
 	}
 	rank := max(uint64(math.Ceil(min(q, 1)*float64(total))), 1)
 	var cum uint64
-	for i, c := range s.counts {
-		if cum += c; cum >= rank {
+	for i := s.lo; i < s.hi; i++ {
+		if cum += s.counts[i]; cum >= rank {
 			return s.bucketValue(i)
 		}
 	}
@@ -323,4 +377,34 @@ func msDuration(ms float64) time.Duration {
 		return math.MinInt64
 	}
 	return time.Duration(ns)
+}
+
+// cumulativeBuckets returns the export buckets (see [histSnapshot.buckets])
+// of the merge of hs, read straight from the live histograms: cheaper than a
+// snapshot, which would copy every bucket of every level first.
+func cumulativeBuckets(hs []histogram) []Bucket {
+	var counts [numExportBuckets]uint64
+	for k := range hs {
+		h := &hs[k]
+		lo, hi := h.used()
+		for i := lo; i < hi; i++ {
+			c := h.counts[i].Load()
+			if c == 0 {
+				continue
+			}
+			// Bucket i counts under every bound above its lower edge;
+			// powers of two are bucket edges, so this is exact.
+			lower, _ := histBounds(i)
+			if e := max(bits.Len64(lower), bucketMinExp); e <= bucketMaxExp {
+				counts[e-bucketMinExp] += c
+			}
+		}
+	}
+	out := make([]Bucket, numExportBuckets)
+	var cum uint64
+	for j := range out {
+		cum += counts[j]
+		out[j] = Bucket{UpperBound: time.Duration(1) << (j + bucketMinExp), Count: cum}
+	}
+	return out
 }

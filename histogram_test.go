@@ -350,3 +350,19 @@ func BenchmarkHistSnapshotSummary(b *testing.B) {
 		_ = s.summary()
 	}
 }
+
+func TestCumulativeBucketsMatchSnapshot(t *testing.T) {
+	t.Parallel()
+	hs := make([]histogram, 3)
+	r := rand.New(rand.NewPCG(9, 10))
+	var snap histSnapshot
+	for range 5000 {
+		h := &hs[r.IntN(len(hs))]
+		h.record(time.Duration(r.Int64N(int64(200 * time.Second))))
+		h.record(time.Duration(r.Int64N(4096)))
+	}
+	for i := range hs {
+		snap.add(&hs[i])
+	}
+	assert.Equal(t, snap.buckets(0), cumulativeBuckets(hs))
+}

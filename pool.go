@@ -29,6 +29,7 @@ type Pool struct {
 	pinned   bool        // SetNumWorkers owns the size
 	target   int         // the size while pinned
 	seq      uint64      // last sequence number given to a task
+	clock    int64       // the time of the operation holding mu; see tickLocked
 	nextID   int         // id of the next worker
 	count    counters
 	local    int            // tasks prefetched onto workers (WithWorkerDepth)
@@ -138,6 +139,7 @@ func (p *Pool) submit(ctx context.Context, fn func(context.Context) error, opts 
 		p.mu.Unlock()
 		return nil, p.reject(ErrClosed)
 	}
+	p.tickLocked(t.submit)
 	p.seq++
 	t.key = makeKey(t.prio, t.submit, p.cfg.aging, p.seq)
 	if len(p.blocked) == 0 && p.hasRoomLocked() {

@@ -124,6 +124,7 @@ func (w *worker) retire() bool {
 	p := w.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.tickLocked(p.now())
 	if w.hidx < 0 || !p.canRetireLocked() {
 		return false
 	}
@@ -142,6 +143,7 @@ func (p *Pool) SetNumWorkers(n int) int {
 	n = min(max(n, p.cfg.min), p.cfg.max)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.tickLocked(p.now())
 	if p.state != stateOpen {
 		return n
 	}
@@ -157,6 +159,7 @@ func (p *Pool) SetNumWorkers(n int) int {
 func (p *Pool) ResumeScaling() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.tickLocked(p.now())
 	if !p.pinned || p.state != stateOpen {
 		return
 	}

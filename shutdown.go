@@ -19,6 +19,7 @@ import "context"
 func (p *Pool) Shutdown(ctx context.Context) error {
 	inside := ctx.Value(poolKey{}) == p
 	p.mu.Lock()
+	p.tickLocked(p.now())
 	p.closeLocked()
 	if inside {
 		p.selfWait++
@@ -35,6 +36,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 			p.mu.Lock()
 		case <-ctx.Done():
 			p.mu.Lock()
+			p.tickLocked(p.now())
 			p.forceLocked()
 			if inside {
 				p.selfWait--

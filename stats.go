@@ -113,12 +113,25 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		durationMS(s.OldestWait), durationMS(s.Window)})
 }
 
-// Stats returns a snapshot of the pool. It is safe to call from any
-// goroutine at any rate. It holds the pool's lock only to copy counters and
-// gauges (and one line per worker), and reads the latency histograms
-// without it, so it never holds up Submit for long.
+// Stats returns a snapshot of the pool: counters, gauges, one line per
+// worker, and latency summaries. It is safe to call from any goroutine at
+// any rate. It holds the pool's lock only to copy counters and gauges (and
+// the per-worker lines), and merges the latency histograms without it, so it
+// never holds up Submit for long; the merge costs some microseconds, which
+// suits a dashboard or an exporter. [Pool.Counters] is the cheap part alone.
 func (p *Pool) Stats() Stats {
 	now := p.now()
+	s := p.counters(now, true)
+	p.latencies(now, &s)
+	return s
+}
+
+// Counters returns the counters and gauges of [Pool.Stats], without the
+// latency summaries, buckets and per-worker lines: cheap enough to read on
+// every request.
+func (p *Pool) Counters() Stats { return p.counters(p.now(), false) }
+
+func (p *Pool) counters(now int64, perWorker bool) Stats {
 	s := Stats{
 		MinWorkers: p.cfg.min,
 		MaxWorkers: p.cfg.max,
@@ -134,9 +147,11 @@ func (p *Pool) Stats() Stats {
 	if p.oldest != nil {
 		s.OldestWait = time.Duration(now - p.oldest.submit)
 	}
-	s.PerWorker = make([]WorkerStats, len(p.workers))
-	for i, w := range p.workers {
-		s.PerWorker[i] = WorkerStats{ID: w.id, Load: w.load, Runs: w.runs, AvgRun: w.avg}
+	if perWorker {
+		s.PerWorker = make([]WorkerStats, len(p.workers))
+		for i, w := range p.workers {
+			s.PerWorker[i] = WorkerStats{ID: w.id, Load: w.load, Runs: w.runs, AvgRun: w.avg}
+		}
 	}
 	p.mu.Unlock()
 
@@ -148,7 +163,6 @@ func (p *Pool) Stats() Stats {
 	s.Utilization = percent(uint64(s.BusyTime), uint64(s.LiveTime), 0)
 	s.QueuedByLevel = LevelCounts{Low: lv[0], Normal: lv[1], High: lv[2], Critical: lv[3]}
 	slices.SortFunc(s.PerWorker, func(a, b WorkerStats) int { return a.ID - b.ID })
-	p.latencies(now, &s)
 	return s
 }
 
@@ -160,9 +174,8 @@ func (p *Pool) latencies(now int64, s *Stats) {
 	s.Wait, s.Run = wait.summary(), run.summary()
 	s.WaitByLevel = levelLatency(&ws.wait)
 	s.RunByLevel = levelLatency(&ws.run)
-	cum := p.health.win.cumulative()
-	wait, run = mergeLevels(&cum.wait), mergeLevels(&cum.run)
-	s.WaitBuckets, s.RunBuckets = wait.buckets(0), run.buckets(0)
+	s.WaitBuckets = cumulativeBuckets(p.health.win.cum.wait[:])
+	s.RunBuckets = cumulativeBuckets(p.health.win.cum.run[:])
 }
 
 func levelLatency(hs *[numLevels]histSnapshot) LevelLatency {

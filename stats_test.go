@@ -95,6 +95,21 @@ func TestStatsGauges(t *testing.T) {
 	})
 }
 
+func TestCountersMatchStats(t *testing.T) {
+	p := newPool(t, workerpool.WithMaxWorkers(2))
+	for range 10 {
+		require.NoError(t, wait(t, submit(t, p, ok, workerpool.WithSize(3))))
+	}
+	c, s := p.Counters(), p.Stats()
+	assert.Equal(t, s.Submitted, c.Submitted)
+	assert.Equal(t, s.Succeeded, c.Succeeded)
+	assert.Equal(t, uint64(30), c.BytesProcessed)
+	assert.Equal(t, s.Workers, c.Workers)
+	assert.Nil(t, c.PerWorker)
+	assert.Equal(t, uint64(0), c.Run.Count, "Counters leaves latency out")
+	assert.Equal(t, uint64(10), s.Run.Count)
+}
+
 func TestStatsJSON(t *testing.T) {
 	p := newPool(t)
 	require.NoError(t, wait(t, submit(t, p, ok, workerpool.WithSize(7))))

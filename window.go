@@ -102,9 +102,9 @@ func (sl *windowSlot) clear() {
 // cleared on read.
 //
 // Memory is constant. With the default 6 slots a window is about 478 KiB:
-// a histogram is 8,728 bytes (1,088 buckets), a slot holds 8 of them (wait
-// and run for 4 levels) plus 48 bytes of counters and epoch, 69,872 bytes;
-// 6 slots, 8 cumulative histograms and 48 bytes of header make 489,104 bytes
+// a histogram is 8,736 bytes (1,088 buckets), a slot holds 8 of them (wait
+// and run for 4 levels) plus 48 bytes of counters and epoch, 69,936 bytes;
+// 6 slots, 8 cumulative histograms and 48 bytes of header make 489,552 bytes
 // on 64-bit platforms (TestWindowSize checks). Each further slot adds 68 KiB,
 // so keep n small; 6 gives a 10 s resolution for W = 1 minute.
 type window struct {

@@ -21,8 +21,8 @@ func TestWindowSize(t *testing.T) {
 	hist := unsafe.Sizeof(histogram{})
 	slot := unsafe.Sizeof(windowSlot{})
 	total := unsafe.Sizeof(*w) + uintptr(len(w.slots))*slot
-	assert.Equal(t, uintptr(8728), hist, "bytes per histogram")
-	assert.Equal(t, uintptr(69872), slot, "bytes per slot")
+	assert.Equal(t, uintptr(8736), hist, "bytes per histogram")
+	assert.Equal(t, uintptr(69936), slot, "bytes per slot")
 	assert.Less(t, total, uintptr(1<<20), "bytes per window of 6 slots")
 	t.Logf("histogram %d B, slot %d B, window %d B (%.1f KiB)",
 		hist, slot, total, float64(total)/1024)
