@@ -205,7 +205,7 @@ func (p *Pool) assignLocked(w *worker, t *Task) {
 	t.outcome.Store(int32(OutcomeRunning))
 	w.cur = t
 	p.busy++
-	t.rc.start(t.ctx, p, t.timeout)
+	t.rc.start(t)
 }
 
 // tickLocked advances p.clock, the time of the operation holding p.mu, to
@@ -229,8 +229,7 @@ func (p *Pool) accountLocked(now int64) {
 func (p *Pool) endLocked(t *Task, oc Outcome, err error) {
 	t.state = stateDone
 	t.err = err
-	t.fn = nil
-	t.ctx = nil
+	t.fn = nil // the task's run context still reads ctx after the end
 	switch oc {
 	case OutcomeSucceeded:
 		p.count.succeeded++
@@ -251,8 +250,8 @@ func (p *Pool) endLocked(t *Task, oc Outcome, err error) {
 }
 
 // cancelTask ends a waiting task at once, or cancels a running task's
-// context with cause.
-func (p *Pool) cancelTask(t *Task, cause error) {
+// context, recording why.
+func (p *Pool) cancelTask(t *Task, why cause) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tickLocked(p.now())
@@ -262,7 +261,7 @@ func (p *Pool) cancelTask(t *Task, cause error) {
 		p.endLocked(t, OutcomeCanceled, context.Canceled)
 		p.admitLocked()
 	case stateRunning:
-		t.rc.cancel(context.Canceled, cause)
+		t.rc.cancel(errCanceled, why)
 	}
 }
 
@@ -271,7 +270,10 @@ func (p *Pool) cancelTask(t *Task, cause error) {
 func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task, exit bool) {
 	end := p.now()
 	oc := classify(t, err, panicked)
-	t.rc.cancel(context.Canceled, context.Canceled)
+	t.rc.cancel(errCanceled, causeReturned)
+	if t.stop != nil { // the run context's watch of the Submit ctx
+		t.stop()
+	}
 	p.health.ran(end, t, oc, end-t.started)
 
 	p.mu.Lock()
@@ -282,6 +284,7 @@ func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task,
 	w.cur = nil
 	w.observe(time.Duration(end - t.started))
 	p.bal.fix(w)
+	t.stop = nil
 	p.endLocked(t, oc, err)
 	return p.nextLocked(w)
 }
@@ -294,8 +297,7 @@ func classify(t *Task, err error, panicked bool) Outcome {
 	case err == nil:
 		return OutcomeSucceeded
 	}
-	cause := t.rc.causeOf()
-	if cause == nil || cause == errTaskTimeout {
+	if why := t.rc.why(); why == causeNone || why == causeTimeout {
 		return OutcomeFailed
 	}
 	return OutcomeCanceled

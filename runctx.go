@@ -9,31 +9,53 @@ import (
 // runCtx is the context a task's function receives. It lives inside the
 // Task, so that running a task allocates nothing when the Submit ctx can
 // never be cancelled and the task has no timeout: the common case of
-// context.Background() costs no context.WithCancel.
+// context.Background() costs no context.WithCancel. Its parent, deadline and
+// pool are read from the Task, which keeps the handle small.
 //
 // It is cancelled, once, by the first of: its parent (the Submit ctx)
 // ending, its WithTimeout timer, Task.Cancel, a forced Shutdown, and fn
-// returning. It keeps the cause itself, for classify; context.Cause on it
-// returns Err, since the context package keeps causes only for its own types.
+// returning. It records which, for classify; context.Cause on it returns
+// Err, since the context package keeps causes only for its own types.
 //
 // It implements AfterFunc, so that contexts a task derives from it (a
 // context.WithTimeout inside the task, say) register a callback instead of
 // starting a goroutine to watch Done.
 type runCtx struct {
-	parent   context.Context
-	p        *Pool
-	deadline time.Time // zero when neither the parent nor a timeout sets one
+	t *Task
 
 	mu     sync.Mutex
 	done   chan struct{} // made on first use
-	err    error         // set once, by cancel
-	cause  error
-	afters []*afterFunc
-	stop   func() bool // stops the parent watch, or nil
+	err    errCode       // set once, by cancel
+	cause  cause
+	afters *afterFunc  // callbacks, newest first
 	timer  *time.Timer // the WithTimeout timer, or nil
 }
 
-type afterFunc struct{ f func() }
+// errCode is what Err returns, kept in a byte.
+type errCode uint8
+
+const (
+	errNone errCode = iota
+	errCanceled
+	errDeadline
+)
+
+// cause is why a run context ended, kept in a byte.
+type cause uint8
+
+const (
+	causeNone     cause = iota
+	causeReturned       // fn returned
+	causeTimeout        // the task's own WithTimeout
+	causeCancel         // Task.Cancel
+	causeShutdown       // a forced Shutdown
+	causeParent         // the Submit ctx ended
+)
+
+type afterFunc struct {
+	f    func()
+	next *afterFunc
+}
 
 // closedChan is the Done channel of a runCtx cancelled before anyone asked.
 var closedChan = func() chan struct{} {
@@ -42,64 +64,66 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// start readies c for a task about to run with timeout (0 for none). It is
-// called under p.mu, before any other goroutine can see c.
-func (c *runCtx) start(parent context.Context, p *Pool, timeout time.Duration) {
-	c.parent, c.p = parent, p
-	c.deadline, _ = parent.Deadline()
-	if timeout > 0 {
-		if d := time.Now().Add(timeout); c.deadline.IsZero() || d.Before(c.deadline) {
-			c.deadline = d
-		}
-	}
-	// The callbacks may fire before the assignments below; they take c.mu,
-	// so they see the fields set or wait for them.
+// start readies c for t, about to run. It is called under p.mu; the
+// callbacks it arranges may fire at once, and take c.mu, so they wait for it.
+func (c *runCtx) start(t *Task) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if timeout > 0 {
-		c.timer = time.AfterFunc(timeout, func() {
-			c.cancel(context.DeadlineExceeded, errTaskTimeout)
-		})
+	c.t = t
+	if t.timeout > 0 {
+		c.timer = time.AfterFunc(t.timeout, func() { c.cancel(errDeadline, causeTimeout) })
 	}
-	if parent.Done() != nil {
-		c.stop = context.AfterFunc(parent, func() {
-			c.cancel(parent.Err(), context.Cause(parent))
+	if parent := t.ctx; parent.Done() != nil {
+		// The queue's watch of the Submit ctx is over; t.stop now stops
+		// this one.
+		t.stop = context.AfterFunc(parent, func() {
+			code := errCanceled
+			if parent.Err() == context.DeadlineExceeded {
+				code = errDeadline
+			}
+			c.cancel(code, causeParent)
 		})
 	}
 }
 
-// cancel ends c with err, keeping cause; later calls do nothing.
-func (c *runCtx) cancel(err, cause error) {
+// cancel ends c; later calls do nothing.
+func (c *runCtx) cancel(err errCode, why cause) {
 	c.mu.Lock()
-	if c.err != nil {
+	if c.err != errNone {
 		c.mu.Unlock()
 		return
 	}
-	c.err, c.cause = err, cause
+	c.err, c.cause = err, why
 	if c.done == nil {
 		c.done = closedChan
 	} else {
 		close(c.done)
 	}
-	afters := c.afters
+	afters, timer := c.afters, c.timer
 	c.afters = nil
-	stop, timer := c.stop, c.timer
 	c.mu.Unlock()
 
-	if stop != nil {
-		stop()
-	}
 	if timer != nil {
 		timer.Stop()
 	}
-	for _, a := range afters {
+	for a := afters; a != nil; a = a.next {
 		go a.f()
 	}
 }
 
 // Deadline returns the earlier of the parent's deadline and the task's
 // timeout.
-func (c *runCtx) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
+func (c *runCtx) Deadline() (time.Time, bool) {
+	t := c.t
+	d, ok := t.ctx.Deadline()
+	if t.timeout > 0 {
+		own := t.p.start.Add(time.Duration(t.started) + t.timeout)
+		if !ok || own.Before(d) {
+			d, ok = own, true
+		}
+	}
+	return d, ok
+}
 
 // Done returns a channel closed when c is cancelled.
 func (c *runCtx) Done() <-chan struct{} {
@@ -116,16 +140,22 @@ func (c *runCtx) Done() <-chan struct{} {
 func (c *runCtx) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.err
+	switch c.err {
+	case errCanceled:
+		return context.Canceled
+	case errDeadline:
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Value answers poolKey with the pool, so Submit and Shutdown can tell a
 // call from inside a task, and asks the parent for anything else.
 func (c *runCtx) Value(key any) any {
 	if _, ok := key.(poolKey); ok {
-		return c.p
+		return c.t.p
 	}
-	return c.parent.Value(key)
+	return c.t.ctx.Value(key)
 }
 
 // AfterFunc arranges for f to run in its own goroutine once c is cancelled,
@@ -134,19 +164,20 @@ func (c *runCtx) Value(key any) any {
 func (c *runCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
-	if c.err != nil {
+	if c.err != errNone {
 		c.mu.Unlock()
 		go f()
 		return func() bool { return false }
 	}
-	c.afters = append(c.afters, a)
+	a.next = c.afters
+	c.afters = a
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for i, b := range c.afters {
-			if b == a {
-				c.afters = append(c.afters[:i], c.afters[i+1:]...)
+		for p := &c.afters; *p != nil; p = &(*p).next {
+			if *p == a {
+				*p = a.next
 				return true
 			}
 		}
@@ -154,8 +185,8 @@ func (c *runCtx) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// causeOf returns why c was cancelled, or nil if it was not.
-func (c *runCtx) causeOf() error {
+// why returns why c was cancelled, or causeNone.
+func (c *runCtx) why() cause {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cause

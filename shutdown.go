@@ -95,7 +95,7 @@ func (p *Pool) forceLocked() {
 	}
 	for _, w := range p.workers {
 		if w.cur != nil {
-			w.cur.rc.cancel(context.Canceled, errForceShutdown)
+			w.cur.rc.cancel(errCanceled, causeShutdown)
 		}
 	}
 }

@@ -147,26 +147,17 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// Causes the pool gives a running task's context, so that the outcome can
-// tell a cancellation from the task's own timeout.
-var (
-	errTaskCanceled  = errors.New("workerpool: task canceled")
-	errForceShutdown = errors.New("workerpool: pool shut down before the task finished")
-	errTaskTimeout   = fmt.Errorf("workerpool: task timeout: %w", context.DeadlineExceeded)
-)
-
 // A Task is the handle of one accepted task. Its methods are safe for
 // concurrent use.
 type Task struct {
 	p *Pool
-	// Set at Submit; fn and ctx are cleared when the task ends, so that what
-	// they capture can be collected.
+	// Set at Submit; fn is cleared when the task ends, so that what it
+	// captures can be collected.
 	fn  func(context.Context) error
 	ctx context.Context
 	taskConfig
 	key    orderKey
 	submit int64 // nanoseconds since the pool's start
-	inside bool  // submitted with the ctx of a running task of this pool
 
 	// Guarded by p.mu.
 	index    int           // position in a taskHeap, or -1
@@ -176,7 +167,7 @@ type Task struct {
 	qprev    *Task         // neighbours in its level of the shared queue,
 	qnext    *Task         // when aging is off
 	state    taskState     // where the task is
-	stop     func() bool   // stops the Submit ctx watch
+	stop     func() bool   // stops the watch of the Submit ctx, queued or running
 	admitted chan struct{} // closed when a blocked Submit is decided
 	done     chan struct{} // made on first Done; closed at the end
 
@@ -253,4 +244,4 @@ func (t *Task) Priority() Priority { return t.prio }
 // canceled with [context.Canceled]. A running task sees its context
 // cancelled; it ends when its function returns, as canceled if it returns an
 // error. Cancel on an ended task does nothing.
-func (t *Task) Cancel() { t.p.cancelTask(t, errTaskCanceled) }
+func (t *Task) Cancel() { t.p.cancelTask(t, causeCancel) }
