@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/example/workerpool"
 )
@@ -218,3 +220,44 @@ func BenchmarkPrefetch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPrefetchCriticalDelay measures what prefetch costs priority: with
+// GOMAXPROCS workers behind a backlog of short normal tasks, one op submits a
+// critical task and reports, over all ops, the median and p99 time from its
+// Submit to its start.
+func BenchmarkPrefetchCriticalDelay(b *testing.B) {
+	n := runtime.GOMAXPROCS(0)
+	for _, d := range []int{1, 2, 8} {
+		b.Run(fmt.Sprintf("depth=%d", d), func(b *testing.B) {
+			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n),
+				workerpool.WithWorkerDepth(d), workerpool.WithQueueSize(1<<16))
+			spin := func(context.Context) error {
+				for i := 0; i < 2000; i++ { // a few microseconds of work
+					spinSink += i
+				}
+				return nil
+			}
+			ctx := context.Background()
+			delays := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				for p.Counters().Queued < 64 {
+					p.Submit(ctx, spin)
+				}
+				start := time.Now()
+				started := make(chan time.Duration, 1)
+				p.Submit(ctx, func(context.Context) error {
+					started <- time.Since(start)
+					return nil
+				}, workerpool.WithPriority(workerpool.PriorityCritical))
+				delays = append(delays, <-started)
+			}
+			b.StopTimer()
+			slices.Sort(delays)
+			b.ReportMetric(float64(delays[len(delays)/2].Microseconds()), "p50-us")
+			b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds()), "p99-us")
+		})
+	}
+}
+
+var spinSink int
