@@ -52,6 +52,11 @@ func (p *Pool) hasRoomLocked() bool {
 func (p *Pool) acceptLocked(t *Task) {
 	p.count.submitted++
 	p.health.accepted(t.submit)
+	if t.ctx.Done() != nil {
+		// One watch covers the task's whole life: queued, it leaves the
+		// queue; running, its context is cancelled. endLocked stops it.
+		t.stop = context.AfterFunc(t.ctx, func() { p.ctxDone(t) })
+	}
 	if w := p.idleLocked(); w != nil {
 		p.bal.setLoad(w, 1)
 		p.assignLocked(w, t)
@@ -83,13 +88,9 @@ func (p *Pool) acceptLocked(t *Task) {
 	} else {
 		p.queue.push(t)
 	}
-	if t.ctx.Done() != nil {
-		t.stop = context.AfterFunc(t.ctx, func() { p.expire(t) })
-	}
 }
 
-// unqueueLocked takes a waiting task out of whichever queue holds it and
-// stops watching its Submit ctx.
+// unqueueLocked takes a waiting task out of whichever queue holds it.
 func (p *Pool) unqueueLocked(t *Task) {
 	if w := t.owner; w != nil {
 		w.local.remove(t.index)
@@ -114,10 +115,6 @@ func (p *Pool) unqueueLocked(t *Task) {
 		p.newest = t.older
 	}
 	t.older, t.newer = nil, nil
-	if t.stop != nil {
-		t.stop()
-		t.stop = nil
-	}
 }
 
 func (p *Pool) dropHolderLocked(w *worker) {
@@ -129,15 +126,23 @@ func (p *Pool) dropHolderLocked(w *worker) {
 	w.hpos = -1
 }
 
-// expire ends a waiting task whose Submit ctx ended.
-func (p *Pool) expire(t *Task) {
+// ctxDone acts on the end of t's Submit ctx: a waiting task ends at once
+// and never runs, a running one sees its context cancelled.
+func (p *Pool) ctxDone(t *Task) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tickLocked(p.now())
-	if t.state == stateQueued {
+	switch t.state {
+	case stateQueued:
 		p.unqueueLocked(t)
 		p.endLocked(t, OutcomeCanceled, t.ctx.Err())
 		p.admitLocked()
+	case stateRunning:
+		code := errCanceled
+		if t.ctx.Err() == context.DeadlineExceeded {
+			code = errDeadline
+		}
+		t.rc.cancel(code, causeParent)
 	}
 }
 
@@ -228,6 +233,10 @@ func (p *Pool) accountLocked(now int64) {
 // outcome before Done is closed.
 func (p *Pool) endLocked(t *Task, oc Outcome, err error) {
 	t.state = stateDone
+	if t.stop != nil {
+		t.stop()
+		t.stop = nil
+	}
 	t.err = err
 	t.fn = nil // the task's run context still reads ctx after the end
 	switch oc {
@@ -271,9 +280,6 @@ func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task,
 	end := p.now()
 	oc := classify(t, err, panicked)
 	t.rc.cancel(errCanceled, causeReturned)
-	if t.stop != nil { // the run context's watch of the Submit ctx
-		t.stop()
-	}
 	p.health.ran(end, t, oc, end-t.started)
 
 	p.mu.Lock()
@@ -284,7 +290,6 @@ func (p *Pool) finish(w *worker, t *Task, err error, panicked bool) (next *Task,
 	w.cur = nil
 	w.observe(time.Duration(end - t.started))
 	p.bal.fix(w)
-	t.stop = nil
 	p.endLocked(t, oc, err)
 	return p.nextLocked(w)
 }

@@ -73,17 +73,7 @@ func (c *runCtx) start(t *Task) {
 	if t.timeout > 0 {
 		c.timer = time.AfterFunc(t.timeout, func() { c.cancel(errDeadline, causeTimeout) })
 	}
-	if parent := t.ctx; parent.Done() != nil {
-		// The queue's watch of the Submit ctx is over; t.stop now stops
-		// this one.
-		t.stop = context.AfterFunc(parent, func() {
-			code := errCanceled
-			if parent.Err() == context.DeadlineExceeded {
-				code = errDeadline
-			}
-			c.cancel(code, causeParent)
-		})
-	}
+	// The Submit ctx is watched by the pool from acceptance on (ctxDone).
 }
 
 // cancel ends c; later calls do nothing.
