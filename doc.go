@@ -48,3 +48,12 @@
 // above the minimum retires after the idle timeout. [Pool.SetNumWorkers]
 // hands the size to the caller until [Pool.ResumeScaling].
 package workerpool
+
+// BUG(workerpool): A task that ignores its context keeps its worker until it
+// returns, even past a forced Shutdown; no Go code can stop a goroutine.
+
+// BUG(workerpool): Shutdown knows it is called from inside a task only when
+// it is given that task's context, or one derived from it.
+
+// BUG(workerpool): One mutex orders every hand-off, which keeps priority
+// exact and the counters consistent, and caps throughput on many cores.
