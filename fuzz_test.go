@@ -435,6 +435,10 @@ func (r *fuzzRun) apply(st fuzzStep) {
 	case opShutdown:
 		r.shutdown(prefix, fuzzDeadlines[int(st.a)%len(fuzzDeadlines)])
 	}
+	if !r.unsettled {
+		// An operation that found nothing to do has not waited yet.
+		synctest.Wait()
+	}
 }
 
 // newTask adds a task to the model; a nested task gets its child too, so
