@@ -181,7 +181,12 @@ func (p *Pool) takeLocked(w *worker) *Task {
 			p.endLocked(t, OutcomeCanceled, err)
 			continue
 		}
-		p.admitLocked()
+		if w != nil {
+			// The room t leaves may admit a blocked Submit. For a worker
+			// not started yet, the caller admits once the worker counts,
+			// or the admitted task could get a worker of its own.
+			p.admitLocked()
+		}
 		return t
 	}
 }
@@ -346,9 +351,11 @@ func (p *Pool) retireLocked(w *worker) {
 }
 
 // retireNowLocked reports whether a worker that found no work retires at
-// once, with no idle wait.
+// once, with no idle wait. Not while a Submit is blocked: the worker going
+// idle is what makes room for it.
 func (p *Pool) retireNowLocked() bool {
-	return !p.pinned && p.cfg.idleTimeout == 0 && len(p.workers) > p.cfg.min
+	return !p.pinned && p.cfg.idleTimeout == 0 && len(p.workers) > p.cfg.min &&
+		len(p.blocked) == 0
 }
 
 // canRetireLocked reports whether an idle worker may retire on its timer.
@@ -372,15 +379,16 @@ func (p *Pool) spawnLocked(t *Task) {
 }
 
 // growLocked starts workers while tasks wait, up to limit, each with the
-// task it runs first. It returns whether any task is left waiting.
+// task it runs first, then admits blocked Submits into the room left.
 func (p *Pool) growLocked(limit int) {
 	for len(p.workers) < limit && p.queuedLocked() > 0 {
 		t := p.takeLocked(nil)
 		if t == nil {
-			return
+			break
 		}
 		p.spawnLocked(t)
 	}
+	p.admitLocked()
 }
 
 // stopIdleLocked stops idle workers, the last placed first, until n

@@ -90,7 +90,7 @@ func (w *worker) idle() *Task {
 	for {
 		p.mu.Lock()
 		w.recheck = false
-		arm := p.canRetireLocked() && w.hidx >= 0
+		arm := p.canRetireLocked() && w.idleLocked()
 		p.mu.Unlock()
 
 		var expired <-chan time.Time
@@ -118,6 +118,10 @@ func (w *worker) idle() *Task {
 	}
 }
 
+// idleLocked reports whether w has no task. Being a balancer candidate is
+// not enough: with prefetch, a worker holding a task can still be one.
+func (w *worker) idleLocked() bool { return w.hidx >= 0 && w.load == 0 }
+
 // retire stops an idle worker whose timer fired, unless a task reached it
 // first or the pool may not shrink any more.
 func (w *worker) retire() bool {
@@ -125,7 +129,7 @@ func (w *worker) retire() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tickLocked(p.now())
-	if w.hidx < 0 || !p.canRetireLocked() {
+	if !w.idleLocked() || !p.canRetireLocked() {
 		return false
 	}
 	p.removeWorkerLocked(w)
