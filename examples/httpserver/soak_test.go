@@ -5,9 +5,12 @@ package main
 // The soak test is behind the soak build tag, so CI's default run leaves it
 // out. Run it, with its progress lines shown as they come, by
 //
-//	go test -tags soak -run Soak -v -soak.duration 10m -timeout 20m ./examples/httpserver
+//	go test -tags soak -run Soak -v -timeout 20m ./examples/httpserver -soak.duration 10m
 //
-// or set SOAK_DURATION instead of -soak.duration; the default is 1m.
+// -soak.duration must come after the package: go test passes every argument
+// from the first flag it does not know on to the test binary, so a package
+// after it is not read as one. SOAK_DURATION=10m in the environment does
+// the same as the flag; the default is 1m.
 
 import (
 	"bytes"

@@ -160,9 +160,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if all.failed() || all.ok == 0 {
+	switch {
+	case all.failed():
 		fmt.Fprintf(stderr, "loadgen: FAIL: %d of %d requests unanswered or answered wrongly\n",
 			all.other+all.wrong+all.errors, all.sent())
+		return 1
+	case all.ok == 0:
+		fmt.Fprintf(stderr, "loadgen: FAIL: none of %d requests got a 200\n", all.sent())
 		return 1
 	}
 	return 0
