@@ -261,3 +261,37 @@ func BenchmarkPrefetchCriticalDelay(b *testing.B) {
 }
 
 var spinSink int
+
+// BenchmarkCriticalBehindBacklog is W3 of the benchmarks module in small:
+// one worker, 10,000 normal tasks of 25µs of CPU waiting, a critical task
+// every 200µs (one op). It reports the critical tasks' start delay; the
+// bound is the rest of the task running when one arrives.
+func BenchmarkCriticalBehindBacklog(b *testing.B) {
+	p := benchPool(b, workerpool.WithMaxWorkers(1), workerpool.WithQueueSize(1<<20))
+	ctx := context.Background()
+	spin := func(d time.Duration) {
+		for t := time.Now(); time.Since(t) < d; {
+		}
+	}
+	normal := func(context.Context) error { spin(25 * time.Microsecond); return nil }
+	delays := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		for p.Counters().Queued < 10_000 {
+			p.Submit(ctx, normal)
+		}
+		t0 := time.Now()
+		started := make(chan time.Duration, 1)
+		p.Submit(ctx, func(context.Context) error {
+			started <- time.Since(t0)
+			spin(25 * time.Microsecond)
+			return nil
+		}, workerpool.WithPriority(workerpool.PriorityCritical))
+		time.Sleep(200 * time.Microsecond)
+		delays = append(delays, <-started)
+	}
+	b.StopTimer()
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds()), "p99-us")
+}
