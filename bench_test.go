@@ -30,23 +30,35 @@ func benchPool(b *testing.B, opts ...workerpool.Option) *workerpool.Pool {
 	return p
 }
 
+// submitAll submits b.N empty tasks from one goroutine, option opts[i%len]
+// for task i, and waits until all have run. The timer covers only that.
+func submitAll(b *testing.B, p *workerpool.Pool, ctx context.Context, opts ...workerpool.TaskOption) {
+	b.Helper()
+	var wg sync.WaitGroup
+	body := func(context.Context) error { wg.Done(); return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		wg.Add(1)
+		var err error
+		if len(opts) > 0 {
+			_, err = p.Submit(ctx, body, opts[i%len(opts)])
+		} else {
+			_, err = p.Submit(ctx, body)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
 func BenchmarkSubmit(b *testing.B) {
 	for _, n := range workerCounts() {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
 			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n),
 				workerpool.WithQueueSize(1024))
-			var wg sync.WaitGroup
-			body := func(context.Context) error { wg.Done(); return nil }
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				wg.Add(1)
-				if _, err := p.Submit(ctx, body); err != nil {
-					b.Fatal(err)
-				}
-			}
-			wg.Wait()
+			submitAll(b, p, context.Background())
 		})
 	}
 }
@@ -54,19 +66,9 @@ func BenchmarkSubmit(b *testing.B) {
 func BenchmarkSubmitCancellableCtx(b *testing.B) {
 	n := runtime.GOMAXPROCS(0)
 	p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n))
-	var wg sync.WaitGroup
-	body := func(context.Context) error { wg.Done(); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		wg.Add(1)
-		if _, err := p.Submit(ctx, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wg.Wait()
+	submitAll(b, p, ctx)
 }
 
 func BenchmarkSubmitParallel(b *testing.B) {
@@ -95,24 +97,11 @@ func BenchmarkSubmitParallel(b *testing.B) {
 func BenchmarkSubmitMixedPriority(b *testing.B) {
 	n := runtime.GOMAXPROCS(0)
 	p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n))
-	var wg sync.WaitGroup
-	body := func(context.Context) error { wg.Done(); return nil }
-	prios := []workerpool.TaskOption{
+	submitAll(b, p, context.Background(),
 		workerpool.WithPriority(workerpool.PriorityLow),
 		workerpool.WithPriority(workerpool.PriorityNormal),
 		workerpool.WithPriority(workerpool.PriorityHigh),
-		workerpool.WithPriority(workerpool.PriorityCritical),
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		wg.Add(1)
-		if _, err := p.Submit(ctx, body, prios[i%len(prios)]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wg.Wait()
+		workerpool.WithPriority(workerpool.PriorityCritical))
 }
 
 func BenchmarkTrySubmitFull(b *testing.B) {
@@ -205,18 +194,7 @@ func BenchmarkPrefetch(b *testing.B) {
 		b.Run(fmt.Sprintf("depth=%d", d), func(b *testing.B) {
 			p := benchPool(b, workerpool.WithMinWorkers(n), workerpool.WithMaxWorkers(n),
 				workerpool.WithWorkerDepth(d))
-			var wg sync.WaitGroup
-			body := func(context.Context) error { wg.Done(); return nil }
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				wg.Add(1)
-				if _, err := p.Submit(ctx, body); err != nil {
-					b.Fatal(err)
-				}
-			}
-			wg.Wait()
+			submitAll(b, p, context.Background())
 		})
 	}
 }
