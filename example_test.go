@@ -34,15 +34,13 @@ func ExamplePool_Submit_priority() {
 	release := make(chan struct{})
 	p.Submit(context.Background(), func(context.Context) error { <-release; return nil })
 
-	var tasks []*workerpool.Task
 	for _, pr := range []workerpool.Priority{
 		workerpool.PriorityLow, workerpool.PriorityNormal, workerpool.PriorityCritical,
 	} {
-		t, _ := p.Submit(context.Background(), func(context.Context) error {
+		p.Submit(context.Background(), func(context.Context) error {
 			fmt.Println(pr)
 			return nil
 		}, workerpool.WithPriority(pr))
-		tasks = append(tasks, t)
 	}
 	close(release)
 	p.Shutdown(context.Background())

@@ -867,9 +867,9 @@ func (r *fuzzRun) checkShutdowns() {
 
 // tally counts the accepted tasks by outcome.
 type tally struct {
-	accepted, pending, blocked int
-	outcomes                   [workerpool.OutcomeDropped + 1]uint64
-	bytes                      uint64
+	accepted, blocked int
+	outcomes          [workerpool.OutcomeDropped + 1]uint64
+	bytes             uint64
 }
 
 // checkTasks checks every task's handle against what its function did, and

@@ -57,15 +57,14 @@ const (
 
 // healthConfig holds the thresholds Health uses.
 type healthConfig struct {
-	window            time.Duration
-	degraded          float64 // failure rate in percent
-	unhealthy         float64
-	minTasks          uint64
-	stall             time.Duration
-	saturation        float64 // refused submissions in percent
-	readyOnFailure    bool    // readiness fails on the failure rate too
-	windowSlots       int
-	windowSlotsForced bool
+	window         time.Duration
+	degraded       float64 // failure rate in percent
+	unhealthy      float64
+	minTasks       uint64
+	stall          time.Duration
+	saturation     float64 // refused submissions in percent
+	readyOnFailure bool    // readiness fails on the failure rate too
+	windowSlots    int
 }
 
 func defaultHealthConfig() healthConfig {

@@ -253,30 +253,6 @@ const (
 	numExportBuckets = bucketMaxExp - bucketMinExp + 1 // 28
 )
 
-// buckets returns cumulative counts at fixed bounds: every power of two from
-// 2^10 ns to 2^37 ns when maxBuckets <= 0 or >= 28; otherwise every k-th of
-// them, k = ceil(28/maxBuckets), always ending at 2^37 ns, which yields at
-// most maxBuckets bounds that depend on maxBuckets alone. A bucket counts
-// the values below its bound (at most UpperBound-1ns); the implicit +Inf
-// bucket is the total count.
-func (s *histSnapshot) buckets(maxBuckets int) []Bucket {
-	stride := 1
-	if maxBuckets > 0 && maxBuckets < numExportBuckets {
-		stride = (numExportBuckets + maxBuckets - 1) / maxBuckets
-	}
-	first := bucketMaxExp - (numExportBuckets-1)/stride*stride
-	out := make([]Bucket, 0, numExportBuckets)
-	var cum uint64
-	i := 0
-	for e := first; e <= bucketMaxExp; e += stride {
-		for end := histIndex(1 << e); i < end; i++ {
-			cum += s.counts[i]
-		}
-		out = append(out, Bucket{UpperBound: time.Duration(1) << e, Count: cum})
-	}
-	return out
-}
-
 // Latency summarises durations observed by the pool: how many, their mean,
 // the 50th, 90th and 99th percentiles, and the maximum. Percentiles are
 // accurate to within 2 % of the true value; Count, Mean and Max are exact.
@@ -379,9 +355,11 @@ func msDuration(ms float64) time.Duration {
 	return time.Duration(ns)
 }
 
-// cumulativeBuckets returns the export buckets (see [histSnapshot.buckets])
-// of the merge of hs, read straight from the live histograms: cheaper than a
-// snapshot, which would copy every bucket of every level first.
+// cumulativeBuckets returns the cumulative counts of the merge of hs at the
+// export bounds, every power of two from 2^10 ns to 2^37 ns. A bucket counts
+// the values below its bound (at most UpperBound-1ns); the implicit +Inf
+// bucket is the total count. It reads the live histograms directly: cheaper
+// than a snapshot, which would copy every bucket of every level first.
 func cumulativeBuckets(hs []histogram) []Bucket {
 	var counts [numExportBuckets]uint64
 	for k := range hs {

@@ -179,7 +179,7 @@ func TestHistSnapshotEmpty(t *testing.T) {
 	for _, q := range []float64{0, 0.5, 1} {
 		assert.Equal(t, time.Duration(0), s.quantile(q), "quantile(%v)", q)
 	}
-	bs := s.buckets(0)
+	bs := cumulativeBuckets(make([]histogram, 1))
 	require.Len(t, bs, numExportBuckets)
 	for _, b := range bs {
 		assert.Zero(t, b.Count, "bucket le %v", b.UpperBound)
@@ -237,38 +237,20 @@ func TestHistogramConcurrentRecord(t *testing.T) {
 	assert.Equal(t, uint64(n-1), s.maxNS, "max")
 }
 
-func TestHistSnapshotBuckets(t *testing.T) {
+func TestCumulativeBucketsAtBounds(t *testing.T) {
 	t.Parallel()
-	var h histogram
+	hs := make([]histogram, 1)
+	h := &hs[0]
 	for e := bucketMinExp; e <= bucketMaxExp; e++ {
 		h.record(time.Duration(1)<<e - 1) // just below the bound 2^e
 		h.record(time.Duration(1) << e)   // at the bound: counted in the next one
 	}
-	var s histSnapshot
-	s.add(&h)
-
-	bs := s.buckets(0)
+	bs := cumulativeBuckets(hs)
 	require.Len(t, bs, numExportBuckets)
 	for i, b := range bs {
 		e := bucketMinExp + i
 		assert.Equal(t, time.Duration(1)<<e, b.UpperBound, "bound %d", i)
 		assert.Equal(t, uint64(2*i+1), b.Count, "values below 2^%d", e)
-	}
-
-	tests := []struct{ maxBuckets, wantLen int }{
-		{-1, 28}, {0, 28}, {100, 28}, {28, 28}, {27, 14}, {10, 10}, {5, 5}, {1, 1},
-	}
-	for _, tt := range tests {
-		bs := s.buckets(tt.maxBuckets)
-		require.Len(t, bs, tt.wantLen, "buckets(%d)", tt.maxBuckets)
-		last := bs[len(bs)-1]
-		top := time.Duration(1) << bucketMaxExp
-		assert.Equal(t, top, last.UpperBound, "buckets(%d)", tt.maxBuckets)
-		assert.Equal(t, s.n-1, last.Count, "all but 2^37 itself are below the top bound")
-		for i := 1; i < len(bs); i++ {
-			assert.Less(t, bs[i-1].UpperBound, bs[i].UpperBound)
-			assert.LessOrEqual(t, bs[i-1].Count, bs[i].Count)
-		}
 	}
 }
 
@@ -351,18 +333,27 @@ func BenchmarkHistSnapshotSummary(b *testing.B) {
 	}
 }
 
-func TestCumulativeBucketsMatchSnapshot(t *testing.T) {
+func TestCumulativeBucketsMergeLevels(t *testing.T) {
 	t.Parallel()
 	hs := make([]histogram, 3)
 	r := rand.New(rand.NewPCG(9, 10))
-	var snap histSnapshot
+	var values []time.Duration
 	for range 5000 {
-		h := &hs[r.IntN(len(hs))]
-		h.record(time.Duration(r.Int64N(int64(200 * time.Second))))
-		h.record(time.Duration(r.Int64N(4096)))
+		for _, d := range []time.Duration{
+			time.Duration(r.Int64N(int64(200 * time.Second))),
+			time.Duration(r.Int64N(4096)),
+		} {
+			hs[r.IntN(len(hs))].record(d)
+			values = append(values, d)
+		}
 	}
-	for i := range hs {
-		snap.add(&hs[i])
+	for _, b := range cumulativeBuckets(hs) {
+		var want uint64
+		for _, v := range values {
+			if v < b.UpperBound {
+				want++
+			}
+		}
+		assert.Equal(t, want, b.Count, "values below %v", b.UpperBound)
 	}
-	assert.Equal(t, snap.buckets(0), cumulativeBuckets(hs))
 }

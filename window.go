@@ -218,14 +218,6 @@ func (w *window) snapshot(now int64) windowSnapshot {
 	return s
 }
 
-// cumulative returns the wait and run histograms of every task recorded
-// since the window was made, for exporting cumulative [Bucket]s.
-func (w *window) cumulative() levelSnaps {
-	var s levelSnaps
-	s.add(&w.cum)
-	return s
-}
-
 // windowCounts is the event part of a windowSnapshot, without histograms.
 type windowCounts struct {
 	succeeded, failed, panicked uint64
